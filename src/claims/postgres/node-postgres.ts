@@ -130,6 +130,7 @@ export async function createNodePostgresClient(options: NodePostgresOptions): Pr
   // An idle connection that dies (server restart, network) emits 'error' on the pool;
   // without a listener that would crash the process.
   pool.on('error', (error) => options.onIdleError?.(toClaimError(error, secrets, false)));
+  let closed = false;
 
   return {
     async query<Row extends SqlRow>(statement: SqlStatement, values: readonly unknown[]): Promise<Row[]> {
@@ -153,6 +154,8 @@ export async function createNodePostgresClient(options: NodePostgresOptions): Pr
       }
     },
     async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
       await pool.end();
     },
   };
