@@ -217,4 +217,18 @@ describe('node-postgres adapter errors', () => {
     expect(retry).toMatchObject({ status: 'claimed', alreadyHeld: true });
     await client.close();
   });
+
+  it('an idle pooled connection killed by the server is reported to onIdleError (redacted) and does not crash the process', async () => {
+    const idleErrors: ClaimAuthorityError[] = [];
+    const client = await createNodePostgresClient({ connectionString: db.url, applicationName: 'idle-victim', onIdleError: (e) => idleErrors.push(e) });
+    await client.query({ name: 'warm', text: 'SELECT 1' }, []);
+    await db.admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'idle-victim'`);
+    for (let i = 0; i < 50 && idleErrors.length === 0; i += 1) await new Promise((r) => setTimeout(r, 20));
+    expect(idleErrors.length).toBeGreaterThan(0);
+    expect(idleErrors[0]?.code).toMatch(/^connection_/);
+    expect(idleErrors[0]?.message).not.toContain(new URL(db.url).password);
+    // The next statement gets a fresh connection.
+    expect(await client.query({ name: 'after', text: 'SELECT 1 AS one' }, [])).toEqual([{ one: 1 }]);
+    await client.close();
+  });
 });
