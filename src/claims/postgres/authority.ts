@@ -47,7 +47,8 @@ export class PostgresClaimAuthority implements ClaimAuthority {
   readonly kind = 'postgres' as const;
   readonly schema: string;
   private readonly client: SqlClient;
-  private readonly sql: ClaimStatements;
+  // Protected so a test can build deliberately broken variants (mutants) from the same statements.
+  protected sql: ClaimStatements;
   private readonly maxAttempts: number;
 
   constructor(options: PostgresClaimAuthorityOptions) {
