@@ -57,6 +57,7 @@ export function checkClaimEvents(events: readonly ClaimEvent[]): AuditReport {
       continue;
     }
     const action = event.kind;
+    const before = violations.length;
     if (!lease || lease.fencingToken !== event.fencingToken) {
       flag('stale_token_accepted', event, `${action} accepted for fencing ${event.fencingToken}, but the current grant is ${lease ? `fencing ${lease.fencingToken}` : 'none'}`);
     } else if (lease.released) {
@@ -64,6 +65,8 @@ export function checkClaimEvents(events: readonly ClaimEvent[]): AuditReport {
     } else if (event.at > lease.end) {
       flag('stale_token_accepted', event, `${action} accepted at ${event.at} for fencing ${event.fencingToken}, whose lease expired at ${lease.end}`);
     }
+    // A flagged event is judged, not believed: the current lease stays as it was.
+    if (violations.length > before) continue;
     if (action === 'heartbeat') {
       leases.set(item, { fencingToken: event.fencingToken, end: event.expiresAt ?? event.at, released: false });
     } else {

@@ -104,6 +104,8 @@ export interface VerifyResult {
 export interface InspectFilter {
   projectId: string;
   trackerId?: string;
+  /** Only these work items (of trackerId). */
+  workItemIds?: readonly string[];
   /** At most this many claims (default 1000), newest first. */
   limit?: number;
 }

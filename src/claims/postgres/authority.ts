@@ -56,6 +56,9 @@ export class PostgresClaimAuthority implements ClaimAuthority {
     this.schema = options.schema ?? DEFAULT_CLAIM_SCHEMA;
     this.sql = claimStatements(this.schema);
     this.maxAttempts = options.maxAttempts ?? 5;
+    if (!Number.isSafeInteger(this.maxAttempts) || this.maxAttempts < 1) {
+      throw new ClaimAuthorityError('invalid_input', 'maxAttempts must be a positive integer');
+    }
   }
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
@@ -125,7 +128,8 @@ export class PostgresClaimAuthority implements ClaimAuthority {
   async inspect(filter: InspectFilter): Promise<InspectResult> {
     checkIdentity({ projectId: filter.projectId, trackerId: filter.trackerId ?? '-', workItemId: '-' });
     const limit = filter.limit ?? 1000;
-    const rows = await this.run(this.sql.inspect, [filter.projectId, filter.trackerId ?? null, limit]);
+    const ids = filter.workItemIds ? [...filter.workItemIds] : null;
+    const rows = await this.run(this.sql.inspect, [filter.projectId, filter.trackerId ?? null, ids ? Math.max(limit, ids.length) : limit, ids]);
     const result: InspectResult = { dbNow: text(rows[0]?.db_now), active: [], stale: [], released: [] };
     for (const row of rows) {
       if (row.project_id === null || row.project_id === undefined) continue;

@@ -1,7 +1,7 @@
 // The node-postgres adapter: a pg.Pool behind the SqlClient interface. Every wait is
 // bounded; errors get a stable code and never carry the connection string or password.
 import { ClaimAuthorityError, type ClaimAuthorityErrorCode } from '../errors.js';
-import { passwordOf, redact } from '../redact.js';
+import { passwordsOf, redact } from '../redact.js';
 import type { SqlClient, SqlRow, SqlStatement } from './sql-client.js';
 
 export interface NodePostgresOptions {
@@ -104,7 +104,7 @@ export function toClaimError(error: unknown, secrets: readonly (string | undefin
 }
 
 export async function createNodePostgresClient(options: NodePostgresOptions): Promise<SqlClient> {
-  const secrets = [options.connectionString, passwordOf(options.connectionString)];
+  const secrets = [options.connectionString, ...passwordsOf(options.connectionString)];
   let pg: typeof import('pg');
   try {
     pg = await import('pg');

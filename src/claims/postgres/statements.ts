@@ -137,7 +137,7 @@ FROM (SELECT clock_timestamp() AS at) AS n
 LEFT JOIN ${s}.work_item_claims AS c ON ${ITEM}`;
 }
 
-/** Claims of a project judged at one database instant. $1 project, $2 tracker or null, $3 limit. Always one row (db_now). */
+/** Claims of a project judged at one database instant. $1 project, $2 tracker or null, $3 limit, $4 work item ids or null. Always one row (db_now). */
 function inspectSql(s: string): string {
   return `SELECT ${iso('n.at')} AS db_now, ${recordColumns('c')},
   CASE WHEN c.state = 'released' THEN 'released' WHEN c.expires_at > n.at THEN 'active' ELSE 'stale' END AS status
@@ -145,6 +145,7 @@ FROM (SELECT clock_timestamp() AS at) AS n
 LEFT JOIN LATERAL (
   SELECT * FROM ${s}.work_item_claims AS w
   WHERE w.project_id = $1 AND ($2::text IS NULL OR w.tracker_id = $2::text)
+    AND ($4::text[] IS NULL OR w.work_item_id = ANY($4::text[]))
   ORDER BY w.updated_at DESC
   LIMIT $3::integer
 ) AS c ON true`;
