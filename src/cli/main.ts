@@ -10,5 +10,7 @@ const program = new Command('dev-nexus')
   .configureOutput({ outputError: (text, write) => write(text) });
 
 registerClaimsCommands(program);
+(await import('./init.js')).registerInitCommand(program);
+(await import('./work-item.js')).registerWorkItemCommands(program);
 
 await program.parseAsync(process.argv);
