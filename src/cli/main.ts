@@ -2,6 +2,8 @@
 // The dev-nexus command: parse, dispatch to a command group, print. No logic lives here.
 import { Command } from 'commander';
 import { registerClaimsCommands } from './claims.js';
+import { registerInitCommand } from './init.js';
+import { registerWorkItemCommands } from './work-item.js';
 
 const program = new Command('dev-nexus')
   .description('work-item claims for several coordinator hosts: exactly one winner per item')
@@ -10,7 +12,7 @@ const program = new Command('dev-nexus')
   .configureOutput({ outputError: (text, write) => write(text) });
 
 registerClaimsCommands(program);
-(await import('./init.js')).registerInitCommand(program);
-(await import('./work-item.js')).registerWorkItemCommands(program);
+registerInitCommand(program);
+registerWorkItemCommands(program);
 
 await program.parseAsync(process.argv);
