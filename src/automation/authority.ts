@@ -10,7 +10,7 @@ import type { SqlClient } from '../claims/postgres/sql-client.js';
 import { TrackerClaimAuthority } from '../claims/tracker/authority.js';
 import { staticReadiness, type BlockerCode, type ClaimReadiness, type ReadinessDeps } from './readiness.js';
 import { trackerClaimStore } from './tracker-store.js';
-import type { Workspace } from './workspace.js';
+import { openWorkspace, type Workspace, type WorkspaceOptions } from './workspace.js';
 
 export type OpenedAuthority =
   | { ready: true; authority: ClaimAuthority; readiness: ClaimReadiness; close: () => Promise<void> }
@@ -73,4 +73,29 @@ export async function checkReadiness(workspace: Workspace, options: { checkConne
   const opened = await openClaimAuthority(workspace, deps);
   await opened.close();
   return opened.readiness;
+}
+
+/** What every use case returns instead of acting when the authority is not ready. */
+export interface Blocked {
+  status: 'blocked';
+  reason: string;
+  readiness: ClaimReadiness;
+}
+
+export type ReadyAuthority = Extract<OpenedAuthority, { ready: true }>;
+
+/** Open the workspace and its authority, run `use`, and close the authority however it ends. */
+export async function withClaimAuthority<T>(
+  input: WorkspaceOptions,
+  deps: AuthorityDeps,
+  use: (opened: ReadyAuthority, workspace: Workspace) => Promise<T>,
+): Promise<T | Blocked> {
+  const workspace = await openWorkspace(input);
+  const opened = await openClaimAuthority(workspace, deps);
+  if (!opened.ready) return { status: 'blocked', reason: opened.readiness.blockers.map((b) => b.message).join('; '), readiness: opened.readiness };
+  try {
+    return await use(opened, workspace);
+  } finally {
+    await opened.close();
+  }
 }

@@ -7,10 +7,10 @@ import { ClaimAuthorityError } from '../claims/errors.js';
 import type { ClaimOwner, ClaimRecord, InspectResult } from '../claims/types.js';
 import { orderCandidates } from '../trackers/order.js';
 import type { WorkItem } from '../trackers/types.js';
-import { openClaimAuthority, defaultAuthorityDeps, type AuthorityDeps } from './authority.js';
+import { defaultAuthorityDeps, withClaimAuthority, type AuthorityDeps, type Blocked } from './authority.js';
 import { mirrorClaim } from './mirror.js';
 import type { ClaimReadiness } from './readiness.js';
-import { openWorkspace, type Workspace, type WorkspaceOptions } from './workspace.js';
+import type { Workspace, WorkspaceOptions } from './workspace.js';
 
 export interface ClaimNextInput extends WorkspaceOptions {
   hostId: string;
@@ -23,7 +23,7 @@ export interface ClaimNextInput extends WorkspaceOptions {
 
 export interface SkippedCandidate {
   workItemId: string;
-  reason: 'held' | 'in_progress_without_expired_claim' | 'released_while_in_progress';
+  reason: 'in_progress_without_expired_claim' | 'released_while_in_progress';
   detail: string;
 }
 
@@ -64,26 +64,26 @@ export function defaultOwnerId(hostId: string, agentId?: string): string {
 }
 
 export async function claimNext(input: ClaimNextInput, deps: AuthorityDeps = defaultAuthorityDeps): Promise<ClaimNextResult> {
-  const workspace = await openWorkspace(input);
-  const opened = await openClaimAuthority(workspace, deps);
-  const base = { backend: opened.readiness.backend, workItem: null, owner: null, authorityClaim: null, lostTo: [], skippedCandidates: [], warnings: [] };
-  if (!opened.ready) {
-    return { ...base, status: 'blocked', reason: opened.readiness.blockers.map((b) => b.message).join('; '), readiness: opened.readiness };
-  }
-  try {
-    return await claimFirst(workspace, opened.authority, input);
-  } finally {
-    await opened.close();
-  }
+  const result = await withClaimAuthority(input, deps, ({ authority }, workspace) => claimFirst(workspace, authority, input));
+  if (result.status !== 'blocked') return result;
+  const blocked = result as Blocked;
+  return { status: 'blocked', reason: blocked.reason, readiness: blocked.readiness, backend: blocked.readiness.backend, workItem: null, owner: null, authorityClaim: null, lostTo: [], skippedCandidates: [], warnings: [] };
 }
 
 async function claimFirst(workspace: Workspace, authority: ClaimAuthority, input: ClaimNextInput): Promise<ClaimNextResult> {
-  const { candidates, skipped } = await findCandidates(workspace, authority, input.labels);
+  const { candidates, held, skipped } = await findCandidates(workspace, authority, input.labels);
   const owner: ClaimOwner = { hostId: input.hostId, agentId: input.agentId ?? null, ownerId: input.ownerId ?? defaultOwnerId(input.hostId, input.agentId) };
   const leaseDurationMs = input.leaseDurationMs ?? workspace.project.automation.workItemClaims.leaseDurationMs;
+  // An item another owner already holds is a race this owner lost before it started.
   const lostTo: LostTo[] = [];
   let lastHolder: ClaimRecord | null = null;
   let lastItem: WorkItem | null = null;
+  const lose = (item: WorkItem, holder: ClaimRecord) => {
+    lostTo.push({ workItemId: item.id, fencingToken: holder.fencingToken, hostId: holder.owner.hostId, expiresAt: holder.expiresAt });
+    lastHolder = holder;
+    lastItem = item;
+  };
+  for (const { item, holder } of held) lose(item, holder);
   const result = { backend: authority.kind, skippedCandidates: skipped, warnings: [] as string[] };
 
   for (const item of candidates) {
@@ -109,12 +109,10 @@ async function claimFirst(workspace: Workspace, authority: ClaimAuthority, input
         warnings: warning ? [warning] : [],
       };
     }
-    lostTo.push({ workItemId: item.id, fencingToken: outcome.holder.fencingToken, hostId: outcome.holder.owner.hostId, expiresAt: outcome.holder.expiresAt });
-    lastHolder = outcome.holder;
-    lastItem = item;
+    lose(item, outcome.holder);
   }
   if (lostTo.length > 0) {
-    return { ...result, status: 'lost_race', reason: `every candidate was claimed by another owner first (${lostTo.length})`, workItem: lastItem, owner: null, authorityClaim: lastHolder, lostTo };
+    return { ...result, status: 'lost_race', reason: `every candidate is held by another owner (${lostTo.length})`, workItem: lastItem, owner: null, authorityClaim: lastHolder, lostTo };
   }
   const why = skipped.length > 0 ? `no eligible work item: ${skipped.length} candidate(s) skipped` : 'no eligible work item (no ready item matches)';
   return { ...result, status: 'no_claim', reason: why, workItem: null, owner: null, authorityClaim: null, lostTo };
@@ -132,19 +130,20 @@ async function claimOnce(authority: ClaimAuthority, request: Parameters<ClaimAut
 
 /**
  * Ready items, plus in_progress items whose claim expired (reclaimable). The authority is
- * asked once, for all candidates, which of them hold a live claim.
+ * asked once, for all candidates, which of them another owner holds.
  */
-async function findCandidates(workspace: Workspace, authority: ClaimAuthority, labels?: readonly string[]): Promise<{ candidates: WorkItem[]; skipped: SkippedCandidate[] }> {
+async function findCandidates(workspace: Workspace, authority: ClaimAuthority, labels?: readonly string[]): Promise<{ candidates: WorkItem[]; held: { item: WorkItem; holder: ClaimRecord }[]; skipped: SkippedCandidate[] }> {
   const items = orderCandidates(await workspace.tracker.list({ statuses: ['ready', 'in_progress'], labels }));
-  if (items.length === 0) return { candidates: [], skipped: [] };
+  if (items.length === 0) return { candidates: [], held: [], skipped: [] };
   const claims = await authority.inspect({ projectId: workspace.project.projectId, trackerId: workspace.tracker.trackerId, workItemIds: items.map((i) => i.id) });
   const state = claimStates(claims);
   const candidates: WorkItem[] = [];
+  const held: { item: WorkItem; holder: ClaimRecord }[] = [];
   const skipped: SkippedCandidate[] = [];
   for (const item of items) {
     const claim = state.get(item.id);
     if (claim?.status === 'active') {
-      skipped.push({ workItemId: item.id, reason: 'held', detail: `claimed by ${claim.record.owner.hostId} with fencing token ${claim.record.fencingToken} until ${claim.record.expiresAt}` });
+      held.push({ item, holder: claim.record });
     } else if (item.status === 'in_progress' && claim?.status === 'released') {
       skipped.push({ workItemId: item.id, reason: 'released_while_in_progress', detail: `its claim was released but the tracker still says in_progress; set its status to ready to make it claimable` });
     } else if (item.status === 'in_progress' && !claim) {
@@ -153,7 +152,7 @@ async function findCandidates(workspace: Workspace, authority: ClaimAuthority, l
       candidates.push(item);
     }
   }
-  return { candidates, skipped };
+  return { candidates, held, skipped };
 }
 
 function claimStates(claims: InspectResult): Map<string, { status: 'active' | 'stale' | 'released'; record: ClaimRecord }> {

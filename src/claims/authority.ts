@@ -1,4 +1,5 @@
 import type {
+  ClaimEvent,
   ClaimRequest,
   ClaimResult,
   HeartbeatRequest,
@@ -24,4 +25,6 @@ export interface ClaimAuthority {
   release(request: ReleaseRequest): Promise<ReleaseResult>;
   verify(proof: LeaseProof): Promise<VerifyResult>;
   inspect(filter: InspectFilter): Promise<InspectResult>;
+  /** The append-only audit log, in event order, where the backend keeps one (postgres does). */
+  events?(projectId: string, trackerId?: string): Promise<ClaimEvent[]>;
 }

@@ -1,7 +1,12 @@
 // dev-nexus claims ...: operator commands for the PostgreSQL claim authority.
 import type { Command } from 'commander';
+import type { Blocked } from '../automation/authority.js';
+import { auditClaims, inspectClaims } from '../automation/inspect.js';
+import type { AuditReport } from '../claims/audit.js';
 import { DEFAULT_CLAIM_SCHEMA, renderClaimAuthorityGrantSql, renderClaimAuthoritySchemaSql } from '../claims/postgres/schema.js';
-import { action } from './output.js';
+import type { ClaimRecord, InspectResult } from '../claims/types.js';
+import { integerFlag, workspaceInput, workspaceOptions, type WorkspaceFlags } from './flags.js';
+import { action, CliError, EXIT_BLOCKED, printResult } from './output.js';
 
 export function registerClaimsCommands(program: Command): void {
   const claims = program.command('claims').description('operate the PostgreSQL claim authority (schema, inspection, audit)');
@@ -20,4 +25,55 @@ export function registerClaimsCommands(program: Command): void {
         process.stdout.write(`${ddl}${grants}`);
       }),
     );
+
+  workspaceOptions(
+    claims
+      .command('inspect')
+      .description('list active, stale (expired, not reclaimed) and released claims of the project, judged at one database instant')
+      .argument('<workspace-root>', 'workspace holding dev-nexus.project.json')
+      .option('--limit <n>', 'at most this many claims, most recently changed first', '1000'),
+  ).action(
+    action(async (workspaceRoot: string, flags: WorkspaceFlags & { limit: string }) => {
+      const inspect = unblocked(await inspectClaims({ ...workspaceInput(workspaceRoot, flags), limit: integerFlag('--limit', flags.limit, '100') }));
+      printResult(flags, { inspect }, () => describeInspect(inspect));
+    }),
+  );
+
+  workspaceOptions(
+    claims
+      .command('audit')
+      .description('check the audit log: no two leases of an item overlapped in database time, fencing tokens strictly increased, no stale lease was accepted')
+      .argument('<workspace-root>', 'workspace holding dev-nexus.project.json'),
+  )
+    .addHelpText('after', '\nExit code 1 when a violation is found; the report lists each one. Needs the postgres backend.\n')
+    .action(
+      action(async (workspaceRoot: string, flags: WorkspaceFlags) => {
+        const audit = unblocked(await auditClaims(workspaceInput(workspaceRoot, flags)));
+        if (flags.json) process.stdout.write(`${JSON.stringify({ ok: audit.ok, audit })}\n`);
+        else process.stdout.write(`${describeAudit(audit)}\n`);
+        if (!audit.ok) process.exitCode = 1;
+      }),
+    );
+}
+
+function unblocked<T>(result: T | Blocked): T {
+  const blocked = result as Blocked;
+  if (blocked?.status === 'blocked' && blocked.readiness) throw new CliError('blocked', `the claim authority is not ready: ${blocked.reason}`, EXIT_BLOCKED);
+  return result as T;
+}
+
+function line(claim: ClaimRecord): string {
+  const who = `${claim.owner.hostId}${claim.owner.agentId ? `/${claim.owner.agentId}` : ''}`;
+  const until = claim.state === 'released' ? `released ${claim.releasedAt}` : `until ${claim.expiresAt}`;
+  return `  ${claim.identity.trackerId}/${claim.identity.workItemId}  fencing ${claim.fencingToken}  ${who}  ${until}  heartbeats ${claim.heartbeatCount}`;
+}
+
+function describeInspect(inspect: InspectResult): string {
+  const section = (title: string, claims: ClaimRecord[]) => [`${title} (${claims.length})`, ...claims.map(line)];
+  return [`database time ${inspect.dbNow}`, ...section('active', inspect.active), ...section('stale', inspect.stale), ...section('released', inspect.released)].join('\n');
+}
+
+function describeAudit(audit: AuditReport): string {
+  const head = `${audit.ok ? 'audit passed' : 'AUDIT FAILED'}: ${audit.itemsChecked} items, ${audit.eventsChecked} events, ${audit.grants} grants, ${audit.violations.length} violations`;
+  return [head, ...audit.violations.map((v) => `  ${v.kind} ${v.identity.trackerId}/${v.identity.workItemId} (event ${v.eventId}): ${v.detail}`)].join('\n');
 }

@@ -1,18 +1,32 @@
 #!/usr/bin/env node
 // The dev-nexus command: parse, dispatch to a command group, print. No logic lives here.
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { registerAutomationCommands } from './automation.js';
+import { registerClaimCommands } from './claim.js';
 import { registerClaimsCommands } from './claims.js';
 import { registerInitCommand } from './init.js';
 import { registerWorkItemCommands } from './work-item.js';
 
+const json = process.argv.includes('--json');
+
+// Usage errors exit 2; under --json they are one JSON object on stdout, like every other failure.
 const program = new Command('dev-nexus')
   .description('work-item claims for several coordinator hosts: exactly one winner per item')
   .version('0.1.0')
-  .showHelpAfterError()
-  .configureOutput({ outputError: (text, write) => write(text) });
+  .exitOverride()
+  .showHelpAfterError(!json)
+  .configureOutput({ outputError: (text, write) => (json ? undefined : write(text)) });
 
 registerClaimsCommands(program);
 registerInitCommand(program);
-registerWorkItemCommands(program);
+registerClaimCommands(registerWorkItemCommands(program));
+registerAutomationCommands(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (!(error instanceof CommanderError)) throw error;
+  if (error.exitCode === 0) process.exit(0); // --help, --version
+  if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'usage_error', message: error.message.replace(/^error: /, '') } })}\n`);
+  process.exitCode = 2;
+}

@@ -3,6 +3,10 @@
 import { ClaimAuthorityError } from '../claims/errors.js';
 import { redact } from '../claims/redact.js';
 
+/** Exit codes: 0 success, 1 failure, 2 usage error, 3 refused by the authority (a stale or foreign lease), 4 blocked (authority not ready). */
+export const EXIT_REFUSED = 3;
+export const EXIT_BLOCKED = 4;
+
 /** A failure the user can act on: a stable code and a message that says what to do. */
 export class CliError extends Error {
   constructor(

@@ -1,5 +1,8 @@
 // dev-nexus work-item ...: the work tracker's commands. Parse, call the tracker, print.
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { openWorkspace } from '../automation/workspace.js';
+import { projectConfigPath } from '../config/project.js';
 import { openLocalTracker } from '../trackers/local/index.js';
 import { WORK_ITEM_STATUSES, type WorkItem, type WorkItemStatus, type WorkTracker } from '../trackers/types.js';
 import { CliError, action, printResult } from './output.js';
@@ -8,11 +11,22 @@ interface JsonOption {
   json?: boolean;
 }
 
+interface TrackerOptions {
+  component?: string;
+  tracker?: string;
+}
+
 /**
- * The one place that decides which tracker a command talks to. Today: the local tracker in
- * the workspace. Config-driven selection (--component / --tracker) replaces this body.
+ * The one place that decides which tracker a command talks to: the one dev-nexus.project.json
+ * selects (--component / --tracker), or, in a workspace without one yet, its local tracker.
  */
-export async function openWorkTracker(workspaceRoot: string): Promise<WorkTracker> {
+export async function openWorkTracker(workspaceRoot: string, options: TrackerOptions = {}): Promise<WorkTracker> {
+  if (existsSync(projectConfigPath(workspaceRoot))) {
+    return (await openWorkspace({ workspaceRoot, componentId: options.component, trackerId: options.tracker })).tracker;
+  }
+  if (options.component || options.tracker) {
+    throw new CliError('config_missing', `--component and --tracker need ${projectConfigPath(workspaceRoot)}; create it with: dev-nexus init ${workspaceRoot}`);
+  }
   return openLocalTracker(workspaceRoot, { trackerId: 'local' });
 }
 
@@ -52,11 +66,13 @@ function registerAdd(group: Command): void {
     .option('--body <text>', 'description', '')
     .option('--label <label>', 'a label; repeat for several', collect, [])
     .option('--priority <n>', 'integer 0..1000000, lower is more urgent', '100')
+    .option('--component <id>', 'component whose tracker to use (default: the primary component)')
+    .option('--tracker <id>', 'tracker of that component (default: its default tracker)')
     .option('--json', 'print one JSON object: { ok, workItem }')
     .addHelpText('after', '\nExample:\n  dev-nexus work-item add . --title "Fix login timeout" --label bug --label area/auth --priority 10 --json\n')
     .action(
-      action(async (root: string, options: JsonOption & { title: string; id?: string; body: string; label: string[]; priority: string }) => {
-        const tracker = await openWorkTracker(root);
+      action(async (root: string, options: JsonOption & TrackerOptions & { title: string; id?: string; body: string; label: string[]; priority: string }) => {
+        const tracker = await openWorkTracker(root, options);
         const item = await tracker.add({
           ...(options.id === undefined ? {} : { id: options.id }),
           title: options.title,
@@ -76,11 +92,13 @@ function registerList(group: Command): void {
     .argument('<workspace-root>', 'the workspace whose tracker holds the items')
     .option('--status <status>', `only items with this status (${WORK_ITEM_STATUSES.join(', ')}); repeat for several`, collect, [])
     .option('--label <label>', 'only items carrying this label; repeat to require several', collect, [])
+    .option('--component <id>', 'component whose tracker to use (default: the primary component)')
+    .option('--tracker <id>', 'tracker of that component (default: its default tracker)')
     .option('--json', 'print one JSON object: { ok, workItems }')
     .addHelpText('after', '\nExample:\n  dev-nexus work-item list . --status ready --status blocked --label bug\n')
     .action(
-      action(async (root: string, options: JsonOption & { status: string[]; label: string[] }) => {
-        const tracker = await openWorkTracker(root);
+      action(async (root: string, options: JsonOption & TrackerOptions & { status: string[]; label: string[] }) => {
+        const tracker = await openWorkTracker(root, options);
         const items = await tracker.list({ statuses: options.status as WorkItemStatus[], labels: options.label });
         printResult(options, { workItems: items }, () => formatTable(items));
       }),
@@ -93,11 +111,13 @@ function registerShow(group: Command): void {
     .description('show one work item with its comments')
     .argument('<workspace-root>', 'the workspace whose tracker holds the item')
     .argument('<id>', 'work item id')
+    .option('--component <id>', 'component whose tracker to use (default: the primary component)')
+    .option('--tracker <id>', 'tracker of that component (default: its default tracker)')
     .option('--json', 'print one JSON object: { ok, workItem }')
     .addHelpText('after', '\nExample:\n  dev-nexus work-item show . wi-20250101-a1b2c3\n')
     .action(
-      action(async (root: string, id: string, options: JsonOption) => {
-        const item = await (await openWorkTracker(root)).get(id);
+      action(async (root: string, id: string, options: JsonOption & TrackerOptions) => {
+        const item = await (await openWorkTracker(root, options)).get(id);
         printResult(options, { workItem: item }, () => formatItem(item));
       }),
     );
@@ -111,11 +131,13 @@ function registerComment(group: Command): void {
     .argument('<id>', 'work item id')
     .requiredOption('--body <text>', 'the comment text')
     .option('--author <name>', 'who is commenting', 'dev-nexus')
+    .option('--component <id>', 'component whose tracker to use (default: the primary component)')
+    .option('--tracker <id>', 'tracker of that component (default: its default tracker)')
     .option('--json', 'print one JSON object: { ok, workItem }')
     .addHelpText('after', '\nExample:\n  dev-nexus work-item comment . wi-20250101-a1b2c3 --body "reproduced on main" --author alice\n')
     .action(
-      action(async (root: string, id: string, options: JsonOption & { body: string; author: string }) => {
-        const item = await (await openWorkTracker(root)).comment(id, { body: options.body, author: options.author });
+      action(async (root: string, id: string, options: JsonOption & TrackerOptions & { body: string; author: string }) => {
+        const item = await (await openWorkTracker(root, options)).comment(id, { body: options.body, author: options.author });
         const added = item.comments[item.comments.length - 1];
         printResult(options, { workItem: item }, () => `commented on ${item.id} (${added?.id}, revision ${item.revision})`);
       }),
@@ -129,11 +151,13 @@ function registerSetStatus(group: Command): void {
     .argument('<workspace-root>', 'the workspace whose tracker holds the item')
     .argument('<id>', 'work item id')
     .argument('<status>', WORK_ITEM_STATUSES.join(' | '))
+    .option('--component <id>', 'component whose tracker to use (default: the primary component)')
+    .option('--tracker <id>', 'tracker of that component (default: its default tracker)')
     .option('--json', 'print one JSON object: { ok, workItem }')
     .addHelpText('after', '\nExample:\n  dev-nexus work-item set-status . wi-20250101-a1b2c3 blocked\n')
     .action(
-      action(async (root: string, id: string, status: string, options: JsonOption) => {
-        const item = await (await openWorkTracker(root)).setStatus(id, status as WorkItemStatus);
+      action(async (root: string, id: string, status: string, options: JsonOption & TrackerOptions) => {
+        const item = await (await openWorkTracker(root, options)).setStatus(id, status as WorkItemStatus);
         printResult(options, { workItem: item }, () => `${item.id} is now ${item.status} (revision ${item.revision})`);
       }),
     );

@@ -105,7 +105,7 @@ describe('claim-next with the postgres backend', () => {
     expect(result.lostTo).toHaveLength(1);
   });
 
-  it('skips held items (no_claim, with why), and reclaims an expired claim while the tracker still says in_progress', async () => {
+  it('an item another owner holds is a lost race (with the holder), and an expired claim is reclaimed while the tracker still says in_progress', async () => {
     const ws = await postgresWorkspace();
     const tracker = await addItems(ws, ['job']);
     const first = await claimNext({ ...input(ws, 'host-a'), leaseDurationMs: 60 });
@@ -113,8 +113,8 @@ describe('claim-next with the postgres backend', () => {
     expect((await tracker.get('job')).status).toBe('in_progress');
 
     const whileHeld = await claimNext(input(ws, 'host-b'));
-    expect(whileHeld).toMatchObject({ status: 'no_claim', skippedCandidates: [{ workItemId: 'job', reason: 'held' }] });
-    expect(whileHeld.skippedCandidates[0]?.detail).toContain('host-a');
+    expect(whileHeld).toMatchObject({ status: 'lost_race', lostTo: [{ workItemId: 'job', hostId: 'host-a', fencingToken: 1 }], authorityClaim: { fencingToken: 1, owner: { hostId: 'host-a' } }, owner: null });
+    expect(JSON.stringify(whileHeld)).not.toContain(first.owner!.leaseToken);
 
     await new Promise((r) => setTimeout(r, 120));
     const reclaim = await claimNext(input(ws, 'host-b'));
@@ -205,7 +205,7 @@ describe('claim-next with the optimistic_tracker backend', () => {
     expect(stored.status).toBe('in_progress');
     expect(JSON.stringify(stored)).not.toContain(first.owner!.leaseToken);
 
-    expect(await claimNext(input(ws, 'host-b'))).toMatchObject({ status: 'no_claim', skippedCandidates: [{ workItemId: 'opt', reason: 'held' }] });
+    expect(await claimNext(input(ws, 'host-b'))).toMatchObject({ status: 'lost_race', lostTo: [{ workItemId: 'opt', hostId: 'host-a' }] });
 
     const lease = { workspaceRoot: ws.root, env: ws.env, workItemId: 'opt', leaseToken: first.owner!.leaseToken };
     expect((await heartbeatClaim({ ...lease, fencingToken: 1 })).status).toBe('heartbeat');
