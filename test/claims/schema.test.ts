@@ -95,7 +95,7 @@ describe('renderClaimAuthoritySchemaSql', () => {
   // least `min` times, so a reworded statement cannot make the scan vacuous.
   const REFERENCES: [string, RegExp, number][] = [
     ['CREATE TABLE', /\bCREATE\s+(?:UNLOGGED\s+|TEMP(?:ORARY)?\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([^\s(]+)/gi, 3],
-    ['CREATE INDEX ... ON', /\bCREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(?:\S+\s+)?ON\s+(?:ONLY\s+)?([^\s(]+)/gi, 2],
+    ['CREATE INDEX ... ON', /\bCREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(?:\S+\s+)?ON\s+(?:ONLY\s+)?([^\s(]+)/gi, 1],
     ['CREATE FUNCTION', /\bCREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+([^\s(]+)/gi, 1],
     ['CREATE TRIGGER ... ON', /\bCREATE\s+(?:OR\s+REPLACE\s+)?TRIGGER\s+\S+[\s\S]*?\bON\s+([^\s(;]+)/gi, 1],
     ['DROP TRIGGER ... ON', /\bDROP\s+TRIGGER\s+(?:IF\s+EXISTS\s+)?\S+\s+ON\s+([^\s(;]+)/gi, 1],
