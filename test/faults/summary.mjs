@@ -7,7 +7,7 @@ const records = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).ma
 const width = Math.max(8, ...records.map((r) => r.scenario.length));
 console.log('\n== fault injection summary');
 console.log(`${'scenario'.padEnd(width)}  faults  violations`);
-for (const r of records) console.log(`${r.scenario.padEnd(width)}  ${String(r.faults).padStart(6)}  ${String(r.violations).padStart(10)}${r.violations ? `  ${r.detail}` : ''}`);
+for (const r of records) console.log(`${r.scenario.padEnd(width)}  ${String(r.faults).padStart(6)}  ${String(r.violations).padStart(10)}  ${(r.detail ?? '').slice(0, 140)}`);
 const faults = records.reduce((n, r) => n + r.faults, 0);
 const violations = records.reduce((n, r) => n + r.violations, 0);
 console.log(`scenarios run: ${records.length}, faults injected: ${faults}, invariant violations: ${violations}`);

@@ -141,6 +141,12 @@ export async function createNodePostgresClient(options: NodePostgresOptions): Pr
         throw toClaimError(error, secrets, false);
       }
       let broken: Error | undefined;
+      // pg-pool drops its own error listener while a client is checked out; a connection that
+      // dies between two protocol messages would otherwise crash the process.
+      const onError = (error: Error) => {
+        broken = toClaimError(error, secrets, true);
+      };
+      client.on('error', onError);
       try {
         const result = await client.query<Row>({ name: statement.name, text: statement.text, values: values as unknown[] });
         return result.rows;
@@ -149,6 +155,7 @@ export async function createNodePostgresClient(options: NodePostgresOptions): Pr
         if (claimError.code.startsWith('connection') || claimError.code === 'statement_timeout') broken = claimError;
         throw claimError;
       } finally {
+        client.removeListener('error', onError);
         // A connection that failed mid-statement is discarded, not returned to the pool.
         client.release(broken);
       }
