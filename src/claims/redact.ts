@@ -1,8 +1,9 @@
 // Secrets never leave their owner: connection strings, passwords and lease tokens are
 // replaced before any message is shown, logged or thrown.
 
-// Greedy up to the last '@' before the host, so a password holding a raw '@' goes too.
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/]*@/gi;
+// Greedy up to the last '@' before the host, so a password holding a raw '@' goes too. One
+// slash is enough: a URL passed where a path was expected comes back with '//' collapsed.
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/?)[^\s/]*@/gi;
 const PASSWORD_PARAM = /(password\s*=\s*)('[^']*'|"[^"]*"|[^\s&]+)/gi;
 const PASSWORD_JSON = /("password"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
 

@@ -17,12 +17,14 @@ export function registerClaimsCommands(program: Command): void {
     .option('--schema <name>', 'schema to create (a plain lower-case SQL identifier)', DEFAULT_CLAIM_SCHEMA)
     .option('--runtime-role <role>', 'role that coordinators connect as; gets only the DML it needs', 'dev_nexus_runtime')
     .option('--no-grants', 'print the DDL only')
+    .option('--json', 'print one JSON object: { ok, schemaSql, grantSql }')
     .addHelpText('after', '\nApply the output with your migration process, e.g.:\n  dev-nexus claims schema-sql --schema dev_nexus | psql "$ADMIN_DATABASE_URL"\n')
     .action(
-      action(async (options: { schema: string; runtimeRole: string; grants: boolean }) => {
-        const ddl = renderClaimAuthoritySchemaSql(options.schema);
-        const grants = options.grants ? `\n${renderClaimAuthorityGrantSql(options.runtimeRole, options.schema)}` : '';
-        process.stdout.write(`${ddl}${grants}`);
+      action(async (options: { schema: string; runtimeRole: string; grants: boolean; json?: boolean }) => {
+        const schemaSql = renderClaimAuthoritySchemaSql(options.schema);
+        const grantSql = options.grants ? renderClaimAuthorityGrantSql(options.runtimeRole, options.schema) : null;
+        if (options.json) printResult(options, { schema: options.schema, schemaSql, grantSql }, () => '');
+        else process.stdout.write(grantSql ? `${schemaSql}\n${grantSql}` : schemaSql);
       }),
     );
 
