@@ -4,7 +4,8 @@ import { checkReadiness } from '../automation/authority.js';
 import type { ClaimReadiness } from '../automation/readiness.js';
 import { openWorkspace } from '../automation/workspace.js';
 import { workspaceInput, workspaceOptions, type WorkspaceFlags } from './flags.js';
-import { action, EXIT_BLOCKED, printResult } from './output.js';
+import { action, printFaceResult } from './output.js';
+import { EXIT_BLOCKED, statusResult } from './results.js';
 
 interface StatusFlags extends WorkspaceFlags {
   checkConnection?: boolean;
@@ -31,8 +32,7 @@ Example:
       action(async (workspaceRoot: string, flags: StatusFlags) => {
         const workspace = await openWorkspace(workspaceInput(workspaceRoot, flags));
         const status = await checkReadiness(workspace, { checkConnection: flags.checkConnection });
-        printResult(flags, { status }, () => describeStatus(status));
-        if (!status.ready) process.exitCode = EXIT_BLOCKED;
+        printFaceResult(flags, statusResult(status), () => describeStatus(status));
       }),
     );
   return automation;

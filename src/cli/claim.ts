@@ -1,10 +1,10 @@
 // dev-nexus work-item claim-next | claim-heartbeat | claim-release: claims by hand or from scripts.
 import type { Command } from 'commander';
-import type { Blocked } from '../automation/authority.js';
 import { claimNext, type ClaimNextResult } from '../automation/claim-next.js';
 import { heartbeatClaim, releaseClaim } from '../automation/release.js';
 import { integerFlag, workspaceInput, workspaceOptions, type WorkspaceFlags } from './flags.js';
-import { action, CliError, EXIT_BLOCKED, EXIT_REFUSED, printResult } from './output.js';
+import { action, printFaceResult } from './output.js';
+import { claimNextResult, EXIT_BLOCKED, EXIT_REFUSED, heartbeatResult, releaseResult } from './results.js';
 
 interface ClaimNextFlags extends WorkspaceFlags {
   host: string;
@@ -51,8 +51,7 @@ Example:
           leaseDurationMs: integerFlag('--lease-duration-ms', flags.leaseDurationMs, '3600000'),
           labels: flags.label,
         });
-        printResult(flags, { claim }, () => describeClaimNext(claim));
-        if (claim.status === 'blocked') process.exitCode = EXIT_BLOCKED;
+        printFaceResult(flags, claimNextResult(claim), () => describeClaimNext(claim));
       }),
     );
 
@@ -61,8 +60,7 @@ Example:
     .action(
       action(async (workspaceRoot: string, workItemId: string, flags: LeaseFlags) => {
         const heartbeat = await heartbeatClaim({ ...leaseInput(workspaceRoot, workItemId, flags), leaseDurationMs: integerFlag('--lease-duration-ms', flags.leaseDurationMs, '3600000') });
-        refuseUnless(heartbeat, 'heartbeat', workItemId);
-        printResult(flags, { heartbeat }, () => heartbeat.status === 'heartbeat' ? `renewed ${workItemId}: fencing token ${heartbeat.claim.fencingToken}, lease until ${heartbeat.claim.expiresAt}` : '');
+        printFaceResult(flags, heartbeatResult(heartbeat, workItemId), () => heartbeat.status === 'heartbeat' ? `renewed ${workItemId}: fencing token ${heartbeat.claim.fencingToken}, lease until ${heartbeat.claim.expiresAt}` : '');
       }),
     );
 
@@ -70,8 +68,7 @@ Example:
     .action(
       action(async (workspaceRoot: string, workItemId: string, flags: LeaseFlags) => {
         const release = await releaseClaim({ ...leaseInput(workspaceRoot, workItemId, flags), releasedBy: undefined });
-        refuseUnless(release, 'released', workItemId);
-        printResult(flags, { release }, () => release.status === 'released' ? `released ${workItemId} (fencing token ${release.claim.fencingToken})${release.alreadyReleased ? ', already released before' : ''}` : '');
+        printFaceResult(flags, releaseResult(release, workItemId), () => release.status === 'released' ? `released ${workItemId} (fencing token ${release.claim.fencingToken})${release.alreadyReleased ? ', already released before' : ''}` : '');
       }),
     );
 }
@@ -101,22 +98,6 @@ function leaseInput(workspaceRoot: string, workItemId: string, flags: LeaseFlags
     fencingToken: integerFlag('--fencing-token', flags.fencingToken, '7'),
   };
 }
-
-/** A blocked authority or a refused lease is a failure of the command, with the reason as its code. */
-function refuseUnless(outcome: { status: string; reason?: string } | Blocked, success: string, workItemId: string): void {
-  if (outcome.status === success) return;
-  if (outcome.status === 'blocked') throw new CliError('blocked', `the claim authority is not ready: ${outcome.reason}`, EXIT_BLOCKED);
-  const reason = outcome.reason ?? 'rejected';
-  throw new CliError(reason, `the claim on ${workItemId} was not renewed or released: ${REFUSAL[reason] ?? reason}`, EXIT_REFUSED);
-}
-
-const REFUSAL: Record<string, string> = {
-  missing_claim: 'there is no claim on this item',
-  token_mismatch: 'the lease token is not the current claim\'s: the claim was taken over or never yours',
-  fencing_token_mismatch: 'the fencing token is not the current claim\'s: a newer claim exists',
-  expired: 'the lease expired; claim the item again',
-  released: 'the claim was already released',
-};
 
 function describeClaimNext(claim: ClaimNextResult): string {
   const lines: string[] = [];

@@ -4,8 +4,12 @@ import { Command, CommanderError } from 'commander';
 import { registerAutomationCommands } from './automation.js';
 import { registerClaimCommands } from './claim.js';
 import { registerClaimsCommands } from './claims.js';
+import { registerCurrentAgentCommands } from './current-agent.js';
 import { registerInitCommand } from './init.js';
+import { registerLaunchCommand } from './launch.js';
+import { registerMcpCommand } from './mcp.js';
 import { registerWorkItemCommands } from './work-item.js';
+import { registerWorktreeCommands } from './worktree.js';
 
 const json = process.argv.includes('--json');
 
@@ -20,7 +24,11 @@ const program = new Command('dev-nexus')
 registerClaimsCommands(program);
 registerInitCommand(program);
 registerClaimCommands(registerWorkItemCommands(program));
-registerAutomationCommands(program);
+const automation = registerAutomationCommands(program);
+registerLaunchCommand(automation);
+registerCurrentAgentCommands(automation);
+registerWorktreeCommands(program);
+registerMcpCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,22 +1,9 @@
 // How every command prints: with --json exactly one JSON object on stdout and nothing else;
 // without it, readable text. Failures exit non-zero with { ok: false, error: { code, message } }.
-import { ClaimAuthorityError } from '../claims/errors.js';
-import { redact } from '../claims/redact.js';
+// What the object holds is decided in results.ts, shared with the MCP server.
+import { failureResult, type FaceResult } from './results.js';
 
-/** Exit codes: 0 success, 1 failure, 2 usage error, 3 refused by the authority (a stale or foreign lease), 4 blocked (authority not ready). */
-export const EXIT_REFUSED = 3;
-export const EXIT_BLOCKED = 4;
-
-/** A failure the user can act on: a stable code and a message that says what to do. */
-export class CliError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
+export { CliError, EXIT_BLOCKED, EXIT_REFUSED } from './results.js';
 
 export interface OutputOptions {
   json?: boolean;
@@ -27,23 +14,19 @@ export function printResult(options: OutputOptions, value: Record<string, unknow
   else process.stdout.write(`${text()}\n`);
 }
 
-function describeError(error: unknown): { code: string; message: string; exitCode: number } {
-  if (error instanceof CliError) return { code: error.code, message: error.message, exitCode: error.exitCode };
-  if (error instanceof ClaimAuthorityError) return { code: error.code, message: error.message, exitCode: 1 };
-  const withCode = error as { code?: unknown; message?: unknown };
-  if (typeof withCode?.code === 'string' && typeof withCode.message === 'string') {
-    return { code: withCode.code, message: withCode.message, exitCode: 1 };
-  }
-  return { code: 'internal_error', message: `unexpected failure: ${String((error as Error)?.message ?? error)}`, exitCode: 70 };
+/** Print a use case's result as results.ts shaped it, and set its exit code when non-zero. */
+export function printFaceResult(options: OutputOptions, result: FaceResult, text: () => string): void {
+  if (options.json) process.stdout.write(`${JSON.stringify(result.payload)}\n`);
+  else process.stdout.write(`${text()}\n`);
+  if (result.exitCode !== 0) process.exitCode = result.exitCode;
 }
 
 /** Print a failure (redacted: no connection string or password survives) and set the exit code. */
 export function printError(options: OutputOptions, error: unknown, secrets: readonly (string | undefined)[] = []): void {
-  const described = describeError(error);
-  const message = redact(described.message, secrets);
-  if (options.json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: described.code, message } })}\n`);
-  else process.stderr.write(`dev-nexus: ${message} [${described.code}]\n`);
-  process.exitCode = described.exitCode;
+  const { payload, exitCode } = failureResult(error, secrets);
+  if (options.json) process.stdout.write(`${JSON.stringify(payload)}\n`);
+  else process.stderr.write(`dev-nexus: ${payload.error.message} [${payload.error.code}]\n`);
+  process.exitCode = exitCode;
 }
 
 /** Wrap a command action: one result or one error, never both, never a stack trace. */
