@@ -4,7 +4,7 @@ import { claimNext, type ClaimNextResult } from '../automation/claim-next.js';
 import { heartbeatClaim, releaseClaim } from '../automation/release.js';
 import { integerFlag, workspaceInput, workspaceOptions, type WorkspaceFlags } from './flags.js';
 import { action, printFaceResult } from './output.js';
-import { claimNextResult, EXIT_BLOCKED, EXIT_REFUSED, heartbeatResult, releaseResult } from './results.js';
+import { claimNextResult, CliError, EXIT_BLOCKED, EXIT_REFUSED, heartbeatResult, releaseResult } from './results.js';
 
 interface ClaimNextFlags extends WorkspaceFlags {
   host: string;
@@ -15,7 +15,7 @@ interface ClaimNextFlags extends WorkspaceFlags {
 }
 
 interface LeaseFlags extends WorkspaceFlags {
-  leaseToken: string;
+  leaseToken?: string;
   fencingToken?: string;
   leaseDurationMs?: string;
 }
@@ -80,21 +80,30 @@ function leaseCommand(workItem: Command, name: string, description: string): Com
       .description(description)
       .argument('<workspace-root>', 'workspace holding dev-nexus.project.json')
       .argument('<work-item-id>', 'the claimed work item')
-      .requiredOption('--lease-token <token>', 'the lease token claim-next returned to you')
+      .option('--lease-token <token>', `the lease token claim-next returned to you (or set ${LEASE_TOKEN_ENV}: other users can read command lines with ps, not your environment)`)
       .option('--fencing-token <n>', 'the fencing token of your claim; protects a newer claim from a stale owner'),
   ).addHelpText('after', `
 A stale lease or fencing token is refused (exit code ${EXIT_REFUSED}) with the reason:
 missing_claim, token_mismatch, fencing_token_mismatch, expired or released.
 
 Example:
-  dev-nexus work-item ${name} . wi-42 --home ~/.dev-nexus --lease-token "$LEASE" --fencing-token 7 --json`);
+  ${LEASE_TOKEN_ENV}="$LEASE" dev-nexus work-item ${name} . wi-42 --home ~/.dev-nexus --fencing-token 7 --json`);
+}
+
+/** Where a lease token may come from besides --lease-token: an environment variable, out of `ps`'s sight. */
+export const LEASE_TOKEN_ENV = 'DEV_NEXUS_CLAIM_LEASE_TOKEN';
+
+function leaseTokenOf(flags: LeaseFlags): string {
+  const token = flags.leaseToken ?? process.env[LEASE_TOKEN_ENV];
+  if (!token) throw new CliError('usage_error', `a lease token is required: pass --lease-token <token> or set ${LEASE_TOKEN_ENV}`, 2);
+  return token;
 }
 
 function leaseInput(workspaceRoot: string, workItemId: string, flags: LeaseFlags) {
   return {
     ...workspaceInput(workspaceRoot, flags),
     workItemId,
-    leaseToken: flags.leaseToken,
+    leaseToken: leaseTokenOf(flags),
     fencingToken: integerFlag('--fencing-token', flags.fencingToken, '7'),
   };
 }

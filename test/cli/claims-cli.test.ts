@@ -90,7 +90,8 @@ describe('dev-nexus claims CLI', () => {
     expect(beat.code).toBe(0);
     expect(beat.json.heartbeat.claim.expiresAt > winner.claim.owner.expiresAt).toBe(true);
 
-    const released = await cli(['work-item', 'claim-release', ws.root, 'item-1', '--home', ws.home, '--lease-token', leaseToken, '--fencing-token', fencing, '--json']);
+    // The token may come from the environment instead of argv (where ps would show it).
+    const released = await cli(['work-item', 'claim-release', ws.root, 'item-1', '--home', ws.home, '--fencing-token', fencing, '--json'], { DEV_NEXUS_CLAIM_LEASE_TOKEN: leaseToken });
     expect(released.json).toMatchObject({ ok: true, release: { status: 'released', claim: { state: 'released' } } });
     const old = await cli(['work-item', 'claim-heartbeat', ws.root, 'item-1', '--home', ws.home, '--lease-token', leaseToken, '--json']);
     expect(old.code).toBe(3);
@@ -136,6 +137,9 @@ describe('dev-nexus claims CLI', () => {
   it('usage errors are one JSON object under --json, with exit code 2', async () => {
     const run = await cli(['work-item', 'claim-release', dir, 'x', '--json']);
     expect(run.code).toBe(2);
+    expect(run.json.error.message).toContain('DEV_NEXUS_CLAIM_LEASE_TOKEN');
+    const noHost = await cli(['work-item', 'claim-next', dir, '--json']);
+    expect(noHost.code).toBe(2);
     expect(run.json).toMatchObject({ ok: false, error: { code: 'usage_error' } });
     const bad = await cli(['work-item', 'claim-release', dir, 'x', '--lease-token', 'nope', '--fencing-token', '-1', '--json']);
     expect(bad.json).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
