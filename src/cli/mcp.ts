@@ -1,6 +1,5 @@
 // dev-nexus mcp: the MCP server over stdio (the tools are defined in src/mcp/).
 import type { Command } from 'commander';
-import { serveStdio } from '../mcp/stdio.js';
 
 export function registerMcpCommand(program: Command): void {
   program
@@ -18,6 +17,9 @@ Example client config:
       "env": { "DEV_NEXUS_CLAIMS_DATABASE_URL": "postgres://..." } } } }`)
     .action(async () => {
       try {
+        // Loaded here, not at the top: the MCP SDK takes ~300 ms to import, and every other
+        // command would pay for it.
+        const { serveStdio } = await import('../mcp/stdio.js');
         await serveStdio();
       } catch (error) {
         // Never on stdout: that is the protocol's.
