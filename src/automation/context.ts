@@ -4,11 +4,12 @@
 // sees half a file, and updated under a lock because the coordinator's heartbeat sidecar and
 // the agent's own commands write it concurrently.
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { ClaimAuthorityKind } from '../claims/authority.js';
 import type { ClaimRecord } from '../claims/types.js';
+import { writeFileAtomic } from '../trackers/local/files.js';
 import { withFileLock } from '../trackers/local/lock.js';
 import type { ClaimedOwner, ClaimNextResult } from './claim-next.js';
 import { AutomationError } from './errors.js';
@@ -130,7 +131,7 @@ export async function writeAgentContext(context: AgentContext): Promise<string> 
   // mkdir leaves an existing directory's mode alone; this one must be private whatever happened before.
   await chmod(dir, 0o700);
   const file = path.join(dir, CONTEXT_FILE_NAME);
-  await writePrivateFile(file, `${JSON.stringify(context, null, 2)}\n`);
+  await writeFileAtomic(file, `${JSON.stringify(context, null, 2)}\n`, 0o600);
   return file;
 }
 
@@ -183,7 +184,7 @@ function parseAgentContext(raw: string, file: string): AgentContext {
 export async function updateAgentContext(file: string, change: (context: AgentContext) => AgentContext): Promise<AgentContext> {
   return withFileLock(`${file}.lock`, { timeoutMs: 5_000, staleMs: 30_000, subject: `launch context ${file}` }, async () => {
     const next = change(await readAgentContextFile(file));
-    await writePrivateFile(file, `${JSON.stringify(next, null, 2)}\n`);
+    await writeFileAtomic(file, `${JSON.stringify(next, null, 2)}\n`, 0o600);
     return next;
   });
 }
@@ -199,19 +200,3 @@ export function withRenewedClaim(context: AgentContext, claim: ClaimRecord): Age
   return { ...context, authorityClaim: claim, owner: { ...context.owner, expiresAt: claim.expiresAt } };
 }
 
-async function writePrivateFile(file: string, content: string): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    const handle = await open(temp, 'wx', 0o600);
-    try {
-      await handle.writeFile(content, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, file);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-}

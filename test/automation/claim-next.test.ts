@@ -1,7 +1,6 @@
 // claim-next, release and heartbeat use cases with real files and a real PostgreSQL.
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresClaimAuthority } from '../../src/claims/postgres/authority.js';
 import { createNodePostgresClient } from '../../src/claims/postgres/node-postgres.js';
 import type { SqlClient } from '../../src/claims/postgres/sql-client.js';
 import { defaultAuthorityDeps, type AuthorityDeps } from '../../src/automation/authority.js';
