@@ -27,6 +27,8 @@ export interface LaunchInput extends ClaimNextInput {
   killGraceMs?: number;
   /** How long before the lease's expiry (on the local monotonic clock) an async agent is stopped. Default min(lease/4, grace + 5 s). */
   safetyMarginMs?: number;
+  /** Told what happens while the run lasts (claimed, agent started, agent ended); never a lease token. */
+  onProgress?: (message: string) => void;
 }
 
 /** Why the launcher stopped the agent: its timeout, a lost lease, or a SIGINT/SIGTERM to the launcher itself. */
@@ -145,9 +147,13 @@ async function runClaimed(run: ClaimedRun, deps: AuthorityDeps): Promise<LaunchR
       const agent = { pid: null, exitCode: null, signal: null, stoppedBy: null, error: 'not started' };
       return { ...base, agent, outcome: recorded.outcome, heartbeats: 0, warnings: recorded.warnings };
     }
+    const claim = run.claim.authorityClaim!;
+    run.input.onProgress?.(`claimed ${claim.identity.workItemId} (fencing token ${claim.fencingToken}, lease until ${claim.expiresAt}); running the ${run.agent.mode} agent, output in ${logFile}`);
     const supervised = await supervise(run, context, contextFile, logFile, opened.authority);
     const settled = await settle(target, opened.authority, supervised, run.agent);
     const { exit, stoppedBy, pid } = supervised;
+    const ended = exit.error ?? (exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`);
+    run.input.onProgress?.(`the agent ${ended}${stoppedBy ? ` (stopped: ${stoppedBy})` : ''}; outcome ${settled.outcome.outcome}, after ${supervised.heartbeats} renewal(s)`);
     return {
       ...base,
       agent: { pid, exitCode: exit.exitCode, signal: exit.signal, stoppedBy, error: exit.error },

@@ -58,6 +58,8 @@ Example:
             leaseDurationMs: integerFlag('--lease-duration-ms', options.leaseDurationMs, '3600000'),
             killGraceMs: integerFlag('--kill-grace-ms', options.killGraceMs, '5000'),
             env: process.env,
+            // A run can last hours: say what is happening, on stderr (stdout stays one JSON object).
+            onProgress: (message) => process.stderr.write(`dev-nexus launch: ${message}\n`),
           });
           printResult(options, { launch: result }, () => describe(result));
           if (result.claim.status === 'blocked') process.exitCode = EXIT_BLOCKED;

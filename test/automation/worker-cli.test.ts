@@ -88,6 +88,10 @@ describe('dev-nexus automation launch (built)', () => {
     const log = await readFile(ran.json.launch.run.logFile, 'utf8');
     expect(log).toContain('hello from the agent\n');
     expect(log).toContain('hello from the agent (stderr)');
+    // Progress goes to stderr, never the lease token.
+    expect(ran.stderr).toMatch(/^dev-nexus launch: claimed cli-launch \(fencing token 1, lease until .*\); running the sync agent, output in .*agent\.log$/m);
+    expect(ran.stderr).toMatch(/^dev-nexus launch: the agent exited with code 0; outcome completed, after 0 renewal\(s\)$/m);
+    expect(ran.stderr).not.toContain(ran.json.launch.claim.owner.leaseToken);
   });
 
   it('exit 4 when postgres is not ready (nothing started); exit 3 when a sync timeout is not below the lease', async () => {
